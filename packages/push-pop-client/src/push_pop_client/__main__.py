@@ -1,0 +1,7 @@
+"""``python -m push_pop_client``: the ``push-pop`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
