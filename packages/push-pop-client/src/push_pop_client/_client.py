@@ -261,11 +261,13 @@ class AsyncQueue(_QueueBase):
         return await self._client._run(_wire.purge_dead_letters(self.id))
 
     async def purge(self, priority: int | None = None) -> int:
-        """Drop the ready messages (of one ``priority``); leases and dead letters stay."""
+        """Drop the ready messages of ``priority``; without one, every message of the queue
+        (ready, leased, dead letters) but not its settings. Returns how many."""
         return await self._client._run(_wire.purge(self.id, priority))
 
     async def delete(self) -> int:
-        """Drop the whole queue: ready messages, leases and dead letters; returns how many."""
+        """Delete the queue whole (messages, leases, dead letters, settings); returns how many
+        messages."""
         return await self._client._run(_wire.delete(self.id))
 
     async def get_config(self) -> QueueConfig:
@@ -364,11 +366,13 @@ class Queue(_QueueBase):
         return self._client._run(_wire.purge_dead_letters(self.id))
 
     def purge(self, priority: int | None = None) -> int:
-        """Drop the ready messages (of one ``priority``); leases and dead letters stay."""
+        """Drop the ready messages of ``priority``; without one, every message of the queue
+        (ready, leased, dead letters) but not its settings. Returns how many."""
         return self._client._run(_wire.purge(self.id, priority))
 
     def delete(self) -> int:
-        """Drop the whole queue: ready messages, leases and dead letters; returns how many."""
+        """Delete the queue whole (messages, leases, dead letters, settings); returns how many
+        messages."""
         return self._client._run(_wire.delete(self.id))
 
     def get_config(self) -> QueueConfig:
