@@ -60,10 +60,9 @@ def stack(devstack_factory: StackFactory) -> DevStack:
 def sidecar(stack: DevStack) -> Iterator[str]:
     """Point this process's Dapr SDK at the stack's sidecar."""
     url = stack.instances[0].dapr_http_url
-    saved = settings.DAPR_HTTP_ENDPOINT
-    settings.DAPR_HTTP_ENDPOINT = url
-    yield url
-    settings.DAPR_HTTP_ENDPOINT = saved
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(settings, "DAPR_HTTP_ENDPOINT", url)
+        yield url
 
 
 async def _invoke(url: str, queue: str, method: str, body: Any = None) -> httpx.Response:
