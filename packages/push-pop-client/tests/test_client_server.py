@@ -49,6 +49,13 @@ async def test_pop_drains_priority_0_first_then_fifo(client: AsyncPushPopClient)
     assert [m.priority for m in popped] == [0, 0, 1, 1]
 
 
+async def test_queue_ids_with_every_allowed_character_work(client: AsyncPushPopClient) -> None:
+    queue = client.queue("Tenant-1:orders.v2_eu")
+    await queue.push({"n": 1})
+    assert (await queue.stats()).queue_id == "Tenant-1:orders.v2_eu"
+    assert [m.item for m in await queue.pop()] == [{"n": 1}]
+
+
 async def test_pop_of_an_empty_queue_is_an_empty_list(client: AsyncPushPopClient) -> None:
     assert await client.queue("empty").pop(count=5) == []
 

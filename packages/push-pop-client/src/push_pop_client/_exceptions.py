@@ -64,13 +64,12 @@ class PushPopError(Exception):
 class APIStatusError(PushPopError):
     """The server answered with an error status (4xx or 5xx)."""
 
-    status_code: int
-
 
 class BadRequestError(APIStatusError):
-    """The request was rejected as malformed; ``field`` names the offending input."""
+    """The request was rejected as malformed; ``field`` names the offending input.
 
-    status_code: int | None  # type: ignore[assignment]  # None when raised before sending
+    Raised before sending (``status_code`` None) for arguments the client can check itself.
+    """
 
     def __init__(
         self,
