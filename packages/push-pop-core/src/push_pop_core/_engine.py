@@ -151,11 +151,10 @@ class QueueEngine:
             if txn.dirty:
                 publish = txn.stage(meta_key=META_KEY, meta_encode=Meta.to_bytes)
                 await self.store.commit()
+                if txn.meta_deleted:
+                    self._meta = None
                 for key, value, size in publish:
-                    if value is None:
-                        self._cache.pop(key)
-                    else:
-                        self._cache.put(key, value, size)
+                    self._cache.put(key, value, size)
         except BaseException:
             # Nothing staged may reach a later commit, and nothing mutated may be reused.
             self.store.discard()
@@ -451,7 +450,6 @@ class QueueEngine:
         only = None if priority is None else check_priority(priority)
 
         async def work(txn: Txn, now: float) -> int:
-            meta = txn.meta
             if only is not None:
                 return self._drop_priority(txn, only)
             purged = await self._drop_everything(txn)
@@ -464,23 +462,10 @@ class QueueEngine:
 
         async def work(txn: Txn, now: float) -> int:
             purged = await self._drop_everything(txn)
-            txn.meta.config = {}
-            txn.meta.totals = [0, 0, 0, 0, 0]
-            txn.meta.seq = 1
+            txn.meta_deleted = True
             return purged
 
-        purged = await self._run(work)
-        async with self._lock:
-            try:
-                self.store.stage_delete(META_KEY)
-                await self.store.commit()
-            except BaseException:
-                self.store.discard()
-                raise
-            finally:
-                self._meta = None
-                self._cache.clear()
-        return purged
+        return await self._run(work)
 
     async def get_config(self) -> QueueConfig:
         async def work(txn: Txn, now: float) -> QueueConfig:
@@ -604,30 +589,30 @@ class QueueEngine:
     ) -> None:
         """Append records at the tail, starting a new segment when the tail is full."""
         seg: Segment | None = None
-        if chain.tail_count > 0:
+        if chain.tail_count > 0 and chain.head == chain.tail and chain.offset > 0:
+            # The shared head/tail segment is rewritten anyway: drop its popped prefix.
             seg = await self._must_segment(txn, f"{prefix}/{chain.tail}")
-            if chain.head == chain.tail and chain.offset > 0:
-                # The tail is rewritten anyway: drop its already-popped prefix.
-                seg.drop_front(chain.offset)
-                chain.tail_count -= chain.offset
-                chain.offset = 0
-                chain.tail_bytes = seg.size()
+            seg.drop_front(chain.offset)
+            chain.tail_count -= chain.offset
+            chain.offset = 0
+            chain.tail_bytes = seg.size()
         for rec, enc in recs:
             size = len(enc) + 1
-            if seg is not None and chain.tail_count > 0 and (
+            if chain.tail_count > 0 and (
                 chain.tail_count >= self._seg_items or chain.tail_bytes + size > self._seg_bytes
             ):
-                txn.put_segment(f"{prefix}/{chain.tail}", seg)
-                seg = None
+                if seg is not None:
+                    txn.put_segment(f"{prefix}/{chain.tail}", seg)
+                seg = Segment([], [])
                 chain.tail += 1
                 chain.tail_count = 0
                 chain.tail_bytes = 1
-            if seg is None:
-                seg = Segment([], [])
-                if chain.count == 0:
-                    chain.head = chain.tail
-                    chain.offset = 0
-                chain.tail_bytes = 1
+            elif seg is None:
+                if chain.tail_count > 0:
+                    seg = await self._must_segment(txn, f"{prefix}/{chain.tail}")
+                else:
+                    seg = Segment([], [])
+                    chain.head, chain.offset, chain.tail_bytes = chain.tail, 0, 1
             seg.append(rec, enc)
             chain.tail_count += 1
             chain.tail_bytes += size
@@ -737,15 +722,19 @@ class QueueEngine:
         while i < len(lane):
             lseg = lane[i]
             seg = dirty.get(lseg.segno)
-            if seg is not None and len(seg.recs) > 1 and (
-                len(seg.recs) > self._seg_items or seg.size() > self._seg_bytes
+            if (
+                seg is not None
+                and len(seg.recs) > 1
+                and (len(seg.recs) > self._seg_items or seg.size() > self._seg_bytes)
             ):
                 half = len(seg.recs) // 2
                 right = Segment(seg.recs[half:], seg.enc[half:])
                 seg.drop_front(0)
                 del seg.recs[half:]
                 del seg.enc[half:]
-                new = LaneSeg(meta.lane_next, 0, len(right.recs), right.recs[0][SEQ], right.recs[-1][SEQ])
+                new = LaneSeg(
+                    meta.lane_next, 0, len(right.recs), right.recs[0][SEQ], right.recs[-1][SEQ]
+                )
                 meta.lane_next += 1
                 lseg.count, lseg.last = len(seg.recs), seg.recs[-1][SEQ]
                 lane.insert(i + 1, new)
@@ -820,7 +809,9 @@ class QueueEngine:
 
     # ------------------------------------------------------------------ the expiry timeline
 
-    async def _timeline_add(self, txn: Txn, now: float, entries: list[tuple[float, str, str]]) -> None:
+    async def _timeline_add(
+        self, txn: Txn, now: float, entries: list[tuple[float, str, str]]
+    ) -> None:
         """Record things that fall due later: lease expiries, tombstones, idempotency keys."""
         tdir: dict[str, list[Any]] = await txn.json(TDIR_KEY) or {}
         grouped: dict[str, list[tuple[float, str, str]]] = {}
@@ -875,9 +866,11 @@ class QueueEngine:
         if meta.next_due is None or meta.next_due > now:
             return
         tdir: dict[str, list[Any]] = await txn.json(TDIR_KEY) or {}
-        expired: list[tuple[int, Record]] = []
+        expired: list[tuple[float, int, Record]] = []
         tombstones: list[tuple[float, str, str]] = []
-        for bucket in sorted((b for b, d in tdir.items() if d[_D_MIN] <= now), key=lambda b: tdir[b][_D_MIN]):
+        for bucket in sorted(
+            (b for b, d in tdir.items() if d[_D_MIN] <= now), key=lambda b: tdir[b][_D_MIN]
+        ):
             d = tdir[bucket]
             keep: list[list[Any]] = []
             for k in range(d[_D_CHUNKS]):
@@ -894,7 +887,7 @@ class QueueEngine:
                         txn.put_json(f"k/{ref}", {"t": due})
                         tombstones.append((now + TOMBSTONE_SECONDS, _KIND_TOMBSTONE, ref))
                         self._lease_ended(meta, lease)
-                        expired.append((lease["p"], lease["r"]))
+                        expired.append((due, lease["p"], lease["r"]))
                     else:
                         txn.delete(f"k/{ref}" if kind == _KIND_TOMBSTONE else f"i/{ref}")
                     d[_D_LIVE] -= 1
@@ -910,8 +903,10 @@ class QueueEngine:
                 del tdir[bucket]
         self._timeline_save(txn, tdir)
         if expired:
+            # Leases that expire together return in expiry order, then enqueue order.
+            expired.sort(key=lambda e: (e[0], e[2][SEQ]))
             meta.totals[_TOT_EXPIRED] += len(expired)
-            await self._return(txn, now, expired)
+            await self._return(txn, now, [(p, rec) for _, p, rec in expired])
         if tombstones:
             await self._timeline_add(txn, now, tombstones)
 

@@ -21,6 +21,8 @@ __all__ = ["Cache", "Txn"]
 T = TypeVar("T")
 
 _DELETED = object()
+_ABSENT = object()
+"""Cached for keys known not to exist, so an absent key costs one read, not one per use."""
 
 
 class Cache:
@@ -74,6 +76,7 @@ class Txn:
         self.cache = cache
         self.meta = meta
         self.meta_dirty = False
+        self.meta_deleted = False
         self._writes: dict[str, tuple[Any, Callable[[Any], bytes]] | object] = {}
 
     async def _get(self, key: str, decode: Callable[[bytes], T]) -> T | None:
@@ -85,10 +88,13 @@ class Txn:
             value: T = staged[0]
             return value
         cached = self.cache.get(key)
+        if cached is _ABSENT:
+            return None
         if cached is not None:
             return cached  # type: ignore[no-any-return]
         raw = await self.store.read(key)
         if raw is None:
+            self.cache.put(key, _ABSENT, 64)
             return None
         decoded = decode(raw)
         self.cache.put(key, decoded, len(raw))
@@ -114,21 +120,25 @@ class Txn:
 
     @property
     def dirty(self) -> bool:
-        return self.meta_dirty or bool(self._writes)
+        return self.meta_dirty or self.meta_deleted or bool(self._writes)
 
-    def stage(self, *, meta_key: str, meta_encode: Callable[[Meta], bytes]) -> list[tuple[str, Any, int]]:
+    def stage(
+        self, *, meta_key: str, meta_encode: Callable[[Meta], bytes]
+    ) -> list[tuple[str, Any, int]]:
         """Stage every write in the store; returns what to cache once the commit succeeds."""
         publish: list[tuple[str, Any, int]] = []
         for key, staged in self._writes.items():
             if staged is _DELETED:
                 self.store.stage_delete(key)
-                publish.append((key, None, 0))
+                publish.append((key, _ABSENT, 64))
             else:
                 assert isinstance(staged, tuple)
                 value, encode = staged
                 raw = encode(value)
                 self.store.stage_set(key, raw)
                 publish.append((key, value, len(raw)))
-        if self.meta_dirty:
+        if self.meta_deleted:
+            self.store.stage_delete(meta_key)
+        elif self.meta_dirty:
             self.store.stage_set(meta_key, meta_encode(self.meta))
         return publish

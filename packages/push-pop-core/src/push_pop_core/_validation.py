@@ -49,9 +49,7 @@ def check_int(
     if value is None and allow_none:
         return None
     if type(value) is not int:
-        raise InvalidArgumentError(
-            f"must be an integer, got {type(value).__name__}", field=field
-        )
+        raise InvalidArgumentError(f"must be an integer, got {type(value).__name__}", field=field)
     if not low <= value <= high:
         raise InvalidArgumentError(f"must be between {low} and {high}", field=field)
     return value
@@ -102,9 +100,7 @@ def check_lock_id(value: object, *, field: str = "lock_id") -> str:
 def encode_item(item: object, *, field: str, max_bytes: int) -> str:
     """The item's compact JSON, checked to be an object within ``max_bytes`` bytes."""
     if not isinstance(item, dict):
-        raise InvalidArgumentError(
-            f"must be a JSON object, got {_json_type(item)}", field=field
-        )
+        raise InvalidArgumentError(f"must be a JSON object, got {_json_type(item)}", field=field)
     try:
         text = json.dumps(item, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
