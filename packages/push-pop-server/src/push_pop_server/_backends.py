@@ -108,8 +108,16 @@ class DaprBackend:
 
     name = "dapr"
 
-    def __init__(self, port: int, *, api_token: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        port: int,
+        *,
+        api_token: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.base_url = f"http://127.0.0.1:{port}"
+        self._transport = transport
         self._headers = {"content-type": "application/json"}
         if api_token:
             self._headers["dapr-api-token"] = api_token
@@ -124,6 +132,7 @@ class DaprBackend:
                 timeout=self._timeout,
                 limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
                 trust_env=False,  # loopback only: never through an HTTP proxy
+                transport=self._transport,
             )
         return self._client
 
