@@ -456,15 +456,15 @@ def _config_text(config: QueueConfig) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
-    """Columns padded to their widest cell; numbers right-aligned, the last column unpadded."""
+    """Columns padded to their widest cell, numbers right-aligned."""
     widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
 
     def line(cells: list[str]) -> str:
         padded = [
             cell.rjust(width) if cell.isdigit() else cell.ljust(width)
-            for cell, width in zip(cells[:-1], widths, strict=False)
+            for cell, width in zip(cells, widths, strict=True)
         ]
-        return "  ".join([*padded, cells[-1]]).rstrip()
+        return "  ".join(padded).rstrip()
 
     return "\n".join(line(cells) for cells in [headers, *rows])
 
