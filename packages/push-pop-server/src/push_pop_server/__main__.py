@@ -7,10 +7,13 @@ to ``shutdown_timeout`` seconds, then closes the store.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 
 import uvicorn
 
@@ -23,7 +26,8 @@ __all__ = ["main"]
 
 
 class _Server(uvicorn.Server):
-    """uvicorn, plus: waiting long polls answer as soon as shutdown begins."""
+    """uvicorn, plus: waiting long polls answer as soon as shutdown begins, and a graceful
+    stop exits 0 (uvicorn re-raises the signal after shutting down, exiting 143 or 130)."""
 
     def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None]) -> None:
         super().__init__(config)
@@ -32,6 +36,19 @@ class _Server(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self._on_shutdown()
         await super().shutdown(sockets)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
 
 
 def _is_loopback(host: str) -> bool:

@@ -7,6 +7,7 @@ raised, so every route behaves identically whichever backend is behind it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any, Protocol
@@ -92,7 +93,9 @@ class EmbeddedBackend:
     async def aclose(self) -> None:
         db, self._db, self._host = self._db, None, None
         if db is not None:
-            await db.close()
+            # SqliteDatabase.close() connects first; a store that never opened may fail to.
+            with contextlib.suppress(OSError, StoreUnavailableError):
+                await db.close()
 
 
 class DaprBackend:
