@@ -116,11 +116,13 @@ class RequestMiddleware:
         route = scope.get("route")
         if route is not None:
             return str(route.path)
-        # Refused before routing (401): find the template without running the route.
-        for candidate in self._routes:
-            match, _ = candidate.matches(scope)
-            if match is Match.FULL:
-                return str(getattr(candidate, "path", "unmatched"))
+        # Refused before routing (401), or a plain Starlette route (/openapi.json, /docs):
+        # find the template without running anything.
+        app_routes = getattr(scope.get("app"), "routes", [])
+        for candidate in [*self._routes, *app_routes]:
+            path = getattr(candidate, "path", None)
+            if path is not None and candidate.matches(scope)[0] is Match.FULL:
+                return str(path)
         return "unmatched"
 
     def _record(self, scope: Scope, path: str, status: int, seconds: float) -> None:
