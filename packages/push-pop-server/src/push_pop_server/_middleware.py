@@ -56,7 +56,7 @@ class RequestMiddleware:
         candidate = raw_id.decode("latin-1") if raw_id else ""
         request_id = candidate if _REQUEST_ID.fullmatch(candidate) else uuid.uuid4().hex
         scope[REQUEST_ID_KEY] = request_id
-        request_id_var.set(request_id)
+        context = request_id_var.set(request_id)
         status = 500  # unless a response starts: an exception escaped every handler
 
         async def send_with_id(message: Message) -> None:
@@ -77,6 +77,7 @@ class RequestMiddleware:
                 await self.app(scope, receive, send_with_id)
         finally:
             self._record(scope, path, status, time.perf_counter() - started)
+            request_id_var.reset(context)
 
     def _refuse(self, scope: Scope, path: str) -> Any:
         """A response for requests refused before routing, or None to go on."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,9 +79,6 @@ class Settings:
         if "backend" not in values:
             values["backend"] = "dapr" if values.get("dapr_http_port") else "embedded"
         return cls(**values)
-
-    def with_changes(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
 
 
 def _convert(variable: str, raw: str, convert: type) -> Any:

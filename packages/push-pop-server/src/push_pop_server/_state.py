@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 from starlette.requests import Request
 
@@ -23,7 +23,6 @@ class AppState:
     backend: QueueBackend
     metrics: Metrics
     arrivals: Arrivals = field(default_factory=Arrivals)
-    extras: dict[str, Any] = field(default_factory=dict)
 
     async def aclose(self) -> None:
         """Close the store or sidecar connection (the next request opens it again)."""
