@@ -18,6 +18,7 @@ Component templates come from the repository's ``components/`` (or ``$PUSH_POP_C
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import os
@@ -54,6 +55,9 @@ STORES = ("inmemory", "sqlite", "redis", "postgresql")
 StoreName = Literal["inmemory", "sqlite", "redis", "postgresql"]
 LOOPBACK = "127.0.0.1"
 _PLACEHOLDER = re.compile(r"\{\{([A-Z0-9_]+)\}\}")
+# Stacks with processes running; stopped at interpreter exit so a script that forgets stop()
+# (or dies of an exception) leaves nothing behind. Nothing can help after SIGKILL.
+_LIVE_STACKS: set[DevStack] = set()
 
 
 class DevStackError(RuntimeError):
@@ -290,6 +294,7 @@ class DevStack:
                     f"{name} not found at {path}; run `python tools/dapr-runtime/build.py`"
                 )
         try:
+            _LIVE_STACKS.add(self)
             self.log_dir.mkdir(parents=True, exist_ok=True)
             self.write_resources()
             self._start_placement()
@@ -304,11 +309,14 @@ class DevStack:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop every process this stack started (apps, sidecars, then placement)."""
+        """Stop every process this stack started: sidecars and apps together, then placement."""
+        procs = [p for i in self.instances for p in (i.daprd, i.app)]
+        self._terminate_all(procs, timeout)
         for instance in self.instances:
-            self.stop_instance(instance.index, timeout=timeout)
+            instance.daprd = instance.app = None
         self._terminate(self.placement.process, timeout)
         self.placement.process = None
+        _LIVE_STACKS.discard(self)
         for handle in self._logs:
             handle.close()
         self._logs.clear()
@@ -386,17 +394,25 @@ class DevStack:
             os.killpg(proc.pid, sig)
 
     def _terminate(self, proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
-        if proc is None:
-            return
-        self._signal(proc, signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._signal(proc, signal.SIGKILL)
-            proc.wait()
-        # Reap anything left in the group (e.g. a worker the app forked).
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        self._terminate_all([proc], timeout)
+
+    def _terminate_all(
+        self, procs: Sequence[subprocess.Popen[bytes] | None], timeout: float
+    ) -> None:
+        """SIGTERM every group at once, wait up to ``timeout`` for all, SIGKILL the rest."""
+        running = [p for p in procs if p is not None]
+        for proc in running:
+            self._signal(proc, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in running:
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._signal(proc, signal.SIGKILL)
+                proc.wait()
+            # Anything left in the group (e.g. a worker the app forked) goes too.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
     def _dapr_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -621,6 +637,12 @@ class DevStack:
             "logs": str(self.log_dir),
             "instances": [i.ports() for i in self.instances],
         }
+
+
+@atexit.register
+def _stop_live_stacks() -> None:
+    for stack in list(_LIVE_STACKS):
+        stack.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
