@@ -537,3 +537,37 @@ async def test_error_bodies_round_trip() -> None:
     again = push_pop_core.error_from_body(err.to_body())
     assert isinstance(again, QueueLockedError) and again.lock_expires_at == 12.5
     assert again.status == 423
+
+
+async def test_on_commit_reports_counter_growth_including_expiries(clock: Clock) -> None:
+    seen: list[tuple[str, push_pop_core.Totals]] = []
+    engine = QueueEngine(
+        MemoryStore(), queue_id="q", clock=clock, on_commit=lambda q, t: seen.append((q, t))
+    )
+    await engine.push([PushEntry({"a": 1}), PushEntry({"b": 2})])
+    await engine.lease(1, 5)
+    clock.now += 6
+    await engine.pop(2)
+    assert [t for _, t in seen] == [
+        push_pop_core.Totals(pushed=2),
+        push_pop_core.Totals(popped=1),
+        push_pop_core.Totals(popped=2, expired=1),
+    ]
+    assert {q for q, _ in seen} == {"q"}
+
+
+@pytest.mark.parametrize("field", ["item", "idempotency_key"])
+async def test_lone_surrogates_are_refused_as_bad_input(engine: QueueEngine, field: str) -> None:
+    payload: dict[str, Any] = {"item": {"a": 1}}
+    if field == "item":
+        payload["item"] = {"a": "\ud800"}
+    else:
+        payload["idempotency_key"] = "k\ud800"
+    with pytest.raises(InvalidArgumentError):
+        await execute(engine, "push", payload)
+
+
+async def test_closing_a_database_that_never_opened_touches_nothing(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "never" / "q.db")
+    await db.close()
+    assert not (tmp_path / "never").exists()

@@ -104,6 +104,9 @@ class QueueEngine:
         queue_id: the queue's name, reported by :meth:`stats`.
         clock: Unix time in seconds; tests inject their own.
         cache_bytes: bound on cached segment bytes.
+        on_commit: called after each committed operation with the queue id and how much each
+            lifetime counter grew (pushed, popped, acknowledged, expired, dead-lettered) —
+            including expiries the operation handled — for metrics.
     """
 
     def __init__(
@@ -115,8 +118,10 @@ class QueueEngine:
         cache_bytes: int = 8 * SEGMENT_BYTES,
         segment_items: int = SEGMENT_ITEMS,
         segment_bytes: int = SEGMENT_BYTES,
+        on_commit: Callable[[str, Totals], None] | None = None,
     ) -> None:
         self.store = store
+        self.on_commit = on_commit
         self.queue_id = queue_id
         self.clock = clock
         self._cache = Cache(cache_bytes)
@@ -145,6 +150,7 @@ class QueueEngine:
                 meta = Meta() if raw is None else Meta.from_bytes(raw)
                 self._meta = meta
             txn = Txn(self.store, self._cache, meta)
+            before = list(meta.totals)
             now = self.clock()
             await self._expire(txn, now)
             result = await work(txn, now)
@@ -155,6 +161,9 @@ class QueueEngine:
                     self._meta = None
                 for key, value, size in publish:
                     self._cache.put(key, value, size)
+                if self.on_commit is not None and meta.totals != before:
+                    delta = [a - b for a, b in zip(meta.totals, before, strict=True)]
+                    self.on_commit(self.queue_id, Totals(*delta))
         except BaseException:
             # Nothing staged may reach a later commit, and nothing mutated may be reused.
             self.store.discard()

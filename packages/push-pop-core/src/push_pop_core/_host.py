@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from ._engine import QueueEngine
+from ._models import Totals
 from ._store import StateStore
 from ._validation import check_queue_id
 
@@ -27,10 +28,12 @@ class QueueHost:
         *,
         clock: Callable[[], float] = time.time,
         max_engines: int = 10_000,
+        on_commit: Callable[[str, Totals], None] | None = None,
     ) -> None:
         self._store_for = store_for
         self._clock = clock
         self._max = max_engines
+        self._on_commit = on_commit
         self._engines: OrderedDict[str, QueueEngine] = OrderedDict()
 
     def engine(self, queue_id: str) -> QueueEngine:
@@ -38,7 +41,12 @@ class QueueHost:
         check_queue_id(queue_id)
         engine = self._engines.get(queue_id)
         if engine is None:
-            engine = QueueEngine(self._store_for(queue_id), queue_id=queue_id, clock=self._clock)
+            engine = QueueEngine(
+                self._store_for(queue_id),
+                queue_id=queue_id,
+                clock=self._clock,
+                on_commit=self._on_commit,
+            )
             self._engines[queue_id] = engine
             self._evict()
         else:

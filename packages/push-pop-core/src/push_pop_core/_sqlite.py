@@ -58,7 +58,7 @@ class SqliteDatabase:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, lambda: fn(self._connection()))
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailableError(f"SQLite store error: {exc}") from exc
 
     async def open(self) -> None:
@@ -113,15 +113,18 @@ class SqliteDatabase:
         return SqliteStore(self, queue_id)
 
     async def close(self) -> None:
+        """Close the connection (if one was ever opened) and the store's thread."""
         if self._closed:
             return
-
-        def fn(conn: sqlite3.Connection) -> None:
-            conn.close()
-            self._local.conn = None
-
-        await self._run(fn)
         self._closed = True
+
+        def fn() -> None:
+            conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+            if conn is not None:
+                conn.close()
+                self._local.conn = None
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, fn)
         self._executor.shutdown(wait=True)
 
 

@@ -86,7 +86,17 @@ def check_idempotency_key(value: object, *, field: str = "idempotency_key") -> s
         raise InvalidArgumentError(
             f"must be a string of 1-{MAX_IDEMPOTENCY_KEY} characters", field=field
         )
+    _check_unicode(value, field=field)
     return value
+
+
+def _check_unicode(value: str, *, field: str) -> None:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(
+            "holds a lone surrogate, which is not valid Unicode", field=field
+        ) from None
 
 
 def check_lock_id(value: object, *, field: str = "lock_id") -> str:
@@ -94,6 +104,7 @@ def check_lock_id(value: object, *, field: str = "lock_id") -> str:
         raise InvalidArgumentError(
             f"must be a lock id string of 1-{MAX_LOCK_ID} characters", field=field
         )
+    _check_unicode(value, field=field)
     return value
 
 
@@ -107,7 +118,12 @@ def encode_item(item: object, *, field: str, max_bytes: int) -> str:
         raise InvalidArgumentError(f"is not representable as JSON ({exc})", field=field) from None
     except RecursionError:
         raise InvalidArgumentError("is nested too deeply", field=field) from None
-    size = len(text.encode())
+    try:
+        size = len(text.encode())
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(
+            "holds a lone surrogate, which is not valid Unicode", field=field
+        ) from None
     if size > max_bytes:
         raise ItemTooLargeError(
             f"item is {size} bytes of JSON, over the queue's max_item_bytes={max_bytes}",
