@@ -8,8 +8,6 @@ require (
 	github.com/dapr/components-contrib v1.18.4
 	github.com/dapr/dapr v1.18.3
 	github.com/dapr/kit v0.18.3
-	go.opencensus.io v0.24.0
-	go.uber.org/automaxprocs v1.6.0
 )
 
 require (
@@ -157,6 +155,7 @@ require (
 	github.com/x448/float16 v0.8.4 // indirect
 	github.com/yosida95/uritemplate/v3 v3.0.2 // indirect
 	go.mongodb.org/mongo-driver v1.17.7 // indirect
+	go.opencensus.io v0.24.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.44.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace v1.44.0 // indirect
@@ -168,6 +167,7 @@ require (
 	go.opentelemetry.io/otel/trace v1.44.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.10.0 // indirect
 	go.uber.org/atomic v1.11.0 // indirect
+	go.uber.org/automaxprocs v1.6.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	golang.org/x/crypto v0.54.0 // indirect
 	golang.org/x/exp v0.0.0-20250408133849-7e4ce0ab07d0 // indirect
@@ -208,25 +208,18 @@ require (
 	sigs.k8s.io/yaml v1.4.0 // indirect
 )
 
-// Copied from github.com/dapr/dapr v1.18.3's go.mod: replace directives apply only in
-// the main module, so without them we would resolve different dependency versions than dapr
-// was built and tested with.
+// The same dependency pins as dapr v1.18.3's go.mod. Go honours replace directives only in the
+// main module, so dapr's own pins do not reach us: without repeating them we would resolve
+// other versions than the ones dapr was built and tested with (forks of dubbo-go and the pulsar
+// client, and commits re-tagged upstream for licensing reasons).
 replace (
-	// this is a fork which addresses a performance issues due to go routines
 	dubbo.apache.org/dubbo-go/v3 => dubbo.apache.org/dubbo-go/v3 v3.0.3-0.20230118042253-4f159a2b38f3
-
-	// this is a fork that utilises github.com/iskorotkov/avro/v2
 	github.com/apache/pulsar-client-go v0.18.0 => github.com/twmb/pulsar-client-go v0.20.1-0.20260624144353-90eefc81f70a
-
-	gopkg.in/couchbaselabs/gocbconnstr.v1 => github.com/couchbaselabs/gocbconnstr v1.0.5
-)
-
-// the following lines are necessary to update to commits with proper licenses
-replace (
 	github.com/chenzhuoyu/iasm => github.com/chenzhuoyu/iasm v0.9.0
 	github.com/chzyer/logex => github.com/chzyer/logex v1.2.1
 	github.com/gobwas/pool => github.com/gobwas/pool v0.2.1
 	github.com/toolkits/concurrent => github.com/niean/gotools v0.0.0-20151221085310-ff3f51fc5c60
+	gopkg.in/couchbaselabs/gocbconnstr.v1 => github.com/couchbaselabs/gocbconnstr v1.0.5
 )
 
 // Not in dapr's go.mod: the Go module proxy reachable from our machines refuses

@@ -1,20 +1,9 @@
-/*
-Copyright 2023 The Dapr Authors
-Licensed under the Apache License, Version 2.0 (the "License");
-you may not use this file except in compliance with the License.
-You may obtain a copy of the License at
-    http://www.apache.org/licenses/LICENSE-2.0
-Unless required by applicable law or agreed to in writing, software
-distributed under the License is distributed on an "AS IS" BASIS,
-WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-See the License for the specific language governing permissions and
-limitations under the License.
-*/
-
-// The components push-pop tests against, registered exactly as dapr's
-// cmd/daprd/components/{state_*,nameresolution_sqlite}.go do. Deliberately absent: the mDNS
-// name resolver (multicast leaves loopback) and everything else (pubsub, bindings, ...).
 package main
+
+// What this daprd can load: the actor state stores push-pop runs on (see components/ at the
+// root of the repository) and a name resolver that works on one machine. Anything else dapr
+// offers (pub/sub, bindings, secret stores, middleware, the mDNS resolver whose multicast would
+// leave loopback) is left out, which keeps the dependency set and the binary small.
 
 import (
 	nrsqlite "github.com/dapr/components-contrib/nameresolution/sqlite"
@@ -24,23 +13,28 @@ import (
 	"github.com/dapr/components-contrib/state/redis"
 	"github.com/dapr/components-contrib/state/sqlite"
 	"github.com/dapr/dapr/pkg/components"
-	nrLoader "github.com/dapr/dapr/pkg/components/nameresolution"
-	stateLoader "github.com/dapr/dapr/pkg/components/state"
+	"github.com/dapr/dapr/pkg/components/nameresolution"
+	"github.com/dapr/dapr/pkg/components/state"
 )
 
 func init() {
-	stateLoader.DefaultRegistry.RegisterComponent(inmemory.NewInMemoryStateStore, "in-memory")
-	stateLoader.DefaultRegistry.RegisterComponent(sqlite.NewSQLiteStateStore, "sqlite", "sqlite3")
-	stateLoader.DefaultRegistry.RegisterComponent(redis.NewRedisStateStore, "redis")
+	stores := state.DefaultRegistry
+	stores.RegisterComponent(inmemory.NewInMemoryStateStore, "in-memory")
+	stores.RegisterComponent(sqlite.NewSQLiteStateStore, "sqlite", "sqlite3")
+	stores.RegisterComponent(redis.NewRedisStateStore, "redis")
+
+	// PostgreSQL comes in two implementations. A component without `version:` (or with v1) gets
+	// v1, `version: v2` the newer one; both type names are accepted.
 	postgres := components.Versioning{
+		Default:   "v1",
 		Preferred: components.VersionConstructor{Version: "v2", Constructor: pgv2.NewPostgreSQLStateStore},
 		Others:    []components.VersionConstructor{{Version: "v1", Constructor: pgv1.NewPostgreSQLStateStore}},
-		Default:   "v1",
 	}
-	stateLoader.DefaultRegistry.RegisterComponentWithVersions("postgres", postgres)
-	stateLoader.DefaultRegistry.RegisterComponentWithVersions("postgresql", postgres)
+	for _, name := range []string{"postgresql", "postgres"} {
+		stores.RegisterComponentWithVersions(name, postgres)
+	}
 
-	// Loopback-safe name resolution for service invocation between sidecars on one machine.
+	// Service invocation between sidecars looks app ids up in a SQLite file shared by one stack.
 	// Actor calls do not use it: placement hands out host:port addresses directly.
-	nrLoader.DefaultRegistry.RegisterComponent(nrsqlite.NewResolver, "sqlite")
+	nameresolution.DefaultRegistry.RegisterComponent(nrsqlite.NewResolver, "sqlite")
 }

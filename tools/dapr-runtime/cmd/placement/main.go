@@ -1,26 +1,20 @@
-/*
-Copyright 2023 The Dapr Authors
-Licensed under the Apache License, Version 2.0 (the "License");
-you may not use this file except in compliance with the License.
-You may obtain a copy of the License at
-    http://www.apache.org/licenses/LICENSE-2.0
-Unless required by applicable law or agreed to in writing, software
-distributed under the License is distributed on an "AS IS" BASIS,
-WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-See the License for the specific language governing permissions and
-limitations under the License.
-*/
-
-// Placement for push-pop: a copy of github.com/dapr/dapr v1.18.3 cmd/placement/app/app.go
-// (Apache-2.0) whose only change is the healthz server: dapr's listens on every interface and
-// ignores --healthz-listen-address; ours (healthz.go) honours it, so a local stack stays on
-// loopback.
+// Command placement is the Dapr placement service as push-pop builds it, assembled from dapr's
+// packages (flags, security, metrics, the placement server itself). It differs from dapr's
+// cmd/placement in one place: the health endpoint listens on --healthz-listen-address, which
+// stock placement 1.18.3 parses but ignores, binding every interface instead. Local stacks must
+// stay on loopback.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
 	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
 
 	"github.com/dapr/dapr/cmd/placement/options"
 	"github.com/dapr/dapr/pkg/buildinfo"
@@ -38,35 +32,38 @@ import (
 var log = logger.NewLogger("dapr.placement")
 
 func main() {
-	opts, err := options.New(os.Args[1:])
-	if err != nil {
+	if err := run(); err != nil {
 		log.Fatal(err)
 	}
+	log.Info("Placement service stopped")
+}
 
-	// Apply options to all loggers.
-	if e := logger.ApplyOptionsToLoggers(&opts.Logger); e != nil {
-		log.Fatal(e)
+func run() error {
+	opts, err := options.New(os.Args[1:]) // exits on a bad flag
+	if err != nil {
+		return err
 	}
+	if err = logger.ApplyOptionsToLoggers(&opts.Logger); err != nil {
+		return err
+	}
+	log.Infof("Starting Dapr Placement Service -- version %s -- commit %s (push-pop build)",
+		buildinfo.Version(), buildinfo.Commit())
 
-	log.Infof("Starting Dapr Placement Service -- version %s -- commit %s", buildinfo.Version(), buildinfo.Commit())
-	log.Infof("Log level set to: %s", opts.Logger.OutputLevel)
-
-	healthz := healthz.New()
-	metricsExporter := metrics.New(metrics.Options{
+	health := healthz.New() // ready once every part below has reported ready
+	exporter := metrics.New(metrics.Options{
 		Log:           log,
 		Enabled:       opts.Metrics.Enabled(),
 		Namespace:     metrics.DefaultMetricNamespace,
 		Port:          opts.Metrics.Port(),
-		Healthz:       healthz,
-		ListenAddress: opts.PlacementListenAddress,
+		ListenAddress: opts.Metrics.ListenAddress(),
+		Healthz:       health,
 	})
-
-	if e := monitoring.InitMetrics(); e != nil {
-		log.Fatal(e)
+	if err = monitoring.InitMetrics(); err != nil {
+		return err
 	}
 
-	ctx := signals.Context()
-	secProvider, err := security.New(ctx, security.Options{
+	ctx := signals.Context() // cancelled on SIGINT/SIGTERM
+	sec, err := security.New(ctx, security.Options{
 		SentryAddress:           opts.SentryAddress,
 		ControlPlaneTrustDomain: opts.TrustDomain,
 		ControlPlaneNamespace:   security.CurrentNamespace(),
@@ -74,79 +71,98 @@ func main() {
 		AppID:                   "dapr-placement",
 		MTLSEnabled:             opts.TLSEnabled,
 		Mode:                    modes.DaprMode(opts.Mode),
-		Healthz:                 healthz,
+		Healthz:                 health,
 	})
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 
-	var place *placement.Placement
-	var handlers []healthzHandler
-	placeReady := make(chan struct{})
-	if opts.MetadataEnabled {
-		handlers = []healthzHandler{
-			{
-				Path: "/placement/state",
-				Getter: func(ctx context.Context) ([]byte, error) {
-					select {
-					case <-ctx.Done():
-						return nil, ctx.Err()
-					case <-placeReady:
-
-						tables, terr := place.StatePlacementTables(ctx)
-						if err != nil {
-							return nil, terr
-						}
-
-						return json.Marshal(tables)
-					}
-				},
-			},
+	var running atomic.Pointer[placement.Placement] // for /placement/state
+	servePlacement := func(ctx context.Context) error {
+		handler, err := sec.Handler(ctx) // waits for the security provider
+		if err != nil {
+			return err
 		}
+		p, err := placement.New(placement.Options{
+			NodeID:                    opts.RaftID,
+			Peers:                     opts.RaftPeers,
+			Port:                      opts.PlacementPort,
+			ListenAddress:             opts.PlacementListenAddress,
+			Security:                  handler,
+			Healthz:                   health,
+			KeepAliveTime:             opts.KeepAliveTime,
+			KeepAliveTimeout:          opts.KeepAliveTimeout,
+			ReplicationFactor:         int64(opts.ReplicationFactor),
+			DisseminateTimeout:        opts.DisseminateTimeout,
+			DisseminateCoalesceWindow: opts.DisseminateCoalesceWindow,
+		})
+		if err != nil {
+			return err
+		}
+		running.Store(p)
+		return p.Run(ctx)
 	}
 
-	healthSrv := newHealthzServer(healthzOptions{
-		ListenAddress: opts.HealthzListenAddress,
-		Log:           log,
-		Port:          opts.HealthzPort,
-		Healthz:       healthz,
-		Handlers:      handlers,
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if health.IsReady() {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		log.Debugf("not ready yet: %v", health.GetUnhealthyTargets())
+		w.WriteHeader(http.StatusServiceUnavailable)
 	})
-
-	err = concurrency.NewRunnerManager(
-		metricsExporter.Start,
-		healthSrv.Start,
-		secProvider.Run,
-		func(ctx context.Context) error {
-			secHandler, serr := secProvider.Handler(ctx)
-			if serr != nil {
-				return serr
+	if opts.MetadataEnabled { // --metadata-enabled: the dissemination tables, for debugging
+		mux.HandleFunc("GET /placement/state", func(w http.ResponseWriter, r *http.Request) {
+			p := running.Load()
+			if p == nil {
+				http.Error(w, "placement is starting", http.StatusServiceUnavailable)
+				return
 			}
-
-			place, serr = placement.New(placement.Options{
-				NodeID:                    opts.RaftID,
-				Port:                      opts.PlacementPort,
-				ListenAddress:             opts.PlacementListenAddress,
-				Security:                  secHandler,
-				Healthz:                   healthz,
-				KeepAliveTime:             opts.KeepAliveTime,
-				KeepAliveTimeout:          opts.KeepAliveTimeout,
-				ReplicationFactor:         int64(opts.ReplicationFactor),
-				Peers:                     opts.RaftPeers,
-				DisseminateTimeout:        opts.DisseminateTimeout,
-				DisseminateCoalesceWindow: opts.DisseminateCoalesceWindow,
-			})
-			if serr != nil {
-				return serr
+			tables, err := p.StatePlacementTables(r.Context())
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
 			}
-
-			close(placeReady)
-			return place.Run(ctx)
-		},
-	).Run(ctx)
-	if err != nil {
-		log.Fatal(err)
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(tables)
+		})
 	}
+	healthAddr := net.JoinHostPort(opts.HealthzListenAddress, strconv.Itoa(opts.HealthzPort))
 
-	log.Info("Placement service shut down gracefully")
+	return concurrency.NewRunnerManager(
+		exporter.Start,
+		sec.Run,
+		servePlacement,
+		serveHTTP(healthAddr, mux, health.AddTarget("healthz-server")),
+	).Run(ctx)
+}
+
+// serveHTTP returns a runner that serves handler on addr until its context ends, and reports
+// ready to target once it is listening.
+func serveHTTP(addr string, handler http.Handler, target healthz.Target) concurrency.Runner {
+	return func(ctx context.Context) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return err
+		}
+		log.Infof("Healthz server is listening on %s", ln.Addr())
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ln) }()
+		target.Ready()
+
+		select {
+		case err = <-served: // failed on its own
+			return err
+		case <-ctx.Done():
+		}
+		stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = srv.Shutdown(stop)
+		if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
+			err = errors.Join(err, serveErr)
+		}
+		return err
+	}
 }
