@@ -721,8 +721,7 @@ class QueueEngine:
                 lseg.count -= lseg.offset
                 lseg.offset = 0
             pos = next((i for i, r in enumerate(seg.recs) if r[SEQ] > seq), len(seg.recs))
-            seg.recs.insert(pos, rec)
-            seg.enc.insert(pos, encode_record(rec))
+            seg.insert(pos, rec)
             lseg.count += 1
             lseg.first = seg.recs[0][SEQ]
             lseg.last = seg.recs[-1][SEQ]
@@ -736,11 +735,7 @@ class QueueEngine:
                 and len(seg.recs) > 1
                 and (len(seg.recs) > self._seg_items or seg.size() > self._seg_bytes)
             ):
-                half = len(seg.recs) // 2
-                right = Segment(seg.recs[half:], seg.enc[half:])
-                seg.drop_front(0)
-                del seg.recs[half:]
-                del seg.enc[half:]
+                right = seg.split(len(seg.recs) // 2)
                 new = LaneSeg(
                     meta.lane_next, 0, len(right.recs), right.recs[0][SEQ], right.recs[-1][SEQ]
                 )

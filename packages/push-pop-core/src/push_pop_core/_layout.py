@@ -41,17 +41,27 @@ def record_id(rec: Record) -> str:
 
 
 class Segment:
-    """A run of records with their cached encodings (so a rewrite never re-encodes items)."""
+    """A run of records with their encodings, so a rewrite never re-encodes an item.
 
-    __slots__ = ("enc", "recs")
+    A segment read from the store keeps its records' encodings unbuilt until something is
+    written to it: head segments, which are only popped and then deleted, never pay for them.
+    """
+
+    __slots__ = ("_enc", "recs")
 
     def __init__(self, recs: list[Record] | None = None, enc: list[str] | None = None) -> None:
         self.recs: list[Record] = [] if recs is None else recs
-        self.enc: list[str] = [encode_record(r) for r in self.recs] if enc is None else enc
+        self._enc: list[str] | None = enc if enc is not None or recs is None else None
 
     @classmethod
     def decode(cls, raw: bytes) -> Segment:
         return cls(json.loads(raw))
+
+    @property
+    def enc(self) -> list[str]:
+        if self._enc is None:
+            self._enc = [encode_record(r) for r in self.recs]
+        return self._enc
 
     def encode(self) -> bytes:
         return ("[" + ",".join(self.enc) + "]").encode()
@@ -60,12 +70,25 @@ class Segment:
         return sum(len(e) for e in self.enc) + len(self.enc) + 1
 
     def append(self, rec: Record, enc: str) -> None:
-        self.recs.append(rec)
         self.enc.append(enc)
+        self.recs.append(rec)
+
+    def insert(self, pos: int, rec: Record) -> None:
+        self.enc.insert(pos, encode_record(rec))
+        self.recs.insert(pos, rec)
+
+    def split(self, at: int) -> Segment:
+        """Keep the records before ``at``; return the rest as a new segment."""
+        enc = self.enc
+        right = Segment(self.recs[at:], enc[at:])
+        del self.recs[at:]
+        del enc[at:]
+        return right
 
     def drop_front(self, n: int) -> None:
+        if self._enc is not None:
+            del self._enc[:n]
         del self.recs[:n]
-        del self.enc[:n]
 
 
 @dataclass(slots=True)

@@ -48,6 +48,9 @@ class SqliteDatabase:
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
+            # Reads of old segments in a deep queue come from the mapped file, not syscalls.
+            conn.execute("PRAGMA mmap_size=1073741824")
+            conn.execute("PRAGMA cache_size=-65536")
             conn.execute(_SCHEMA)
             self._local.conn = conn
         return conn
