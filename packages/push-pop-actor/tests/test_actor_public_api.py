@@ -7,6 +7,7 @@ def test_public_names_are_exactly_these() -> None:
     assert sorted(push_pop_actor.__all__) == [
         "ACTOR_TYPE",
         "ActorStateStore",
+        "CancelAbandonedCalls",
         "PlainJSONSerializer",
         "PushPopActor",
         "PushPopActorError",

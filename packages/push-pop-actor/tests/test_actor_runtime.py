@@ -10,6 +10,7 @@ URL (so they must need no escaping).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -59,6 +60,7 @@ class FakeSidecar(DaprActorClientBase):
         self.reads = 0
         self.fail_saves = False
         self.fail_reads = False
+        self.gate: asyncio.Event | None = None  # when set, saves wait for it
 
     async def get_state(self, actor_type: str, actor_id: str, name: str) -> bytes:
         assert _URL_SAFE.fullmatch(name), f"key {name!r} would need URL escaping"
@@ -70,6 +72,8 @@ class FakeSidecar(DaprActorClientBase):
     async def save_state_transactionally(self, actor_type: str, actor_id: str, data: bytes) -> None:
         if self.fail_saves:
             raise DaprInternalError("state store is down", "ERR_ACTOR_STATE_TRANSACTION_SAVE")
+        if self.gate is not None:
+            await self.gate.wait()
         ops = json.loads(data, parse_int=float)  # Go decodes JSON numbers as float64
         self.transactions.append(ops)
         staged = dict(self.data)
@@ -402,8 +406,12 @@ async def test_state_survives_reactivation() -> None:
 
 
 @pytest.fixture
-async def http_app() -> Any:
-    sidecar = FakeSidecar()
+def sidecar() -> FakeSidecar:
+    return FakeSidecar()
+
+
+@pytest.fixture
+async def asgi_app(sidecar: FakeSidecar) -> FastAPI:
     app = FastAPI()
     register_actor(app, api_token="")
     # What register_actor's startup does, with the stand-in instead of the real client.
@@ -413,7 +421,12 @@ async def http_app() -> Any:
         state_serializer=SERIALIZER,
         actor_client=sidecar,
     )
-    transport = httpx.ASGITransport(app=app)
+    return app
+
+
+@pytest.fixture
+async def http_app(asgi_app: FastAPI) -> Any:
+    transport = httpx.ASGITransport(app=asgi_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
         yield client
 
@@ -473,3 +486,43 @@ def test_queue_error_passes_queue_errors_through() -> None:
     error = LockExpiredError("abc")
     assert queue_error(PushPopActorError(error)) is error
     assert queue_error(error) is error
+
+
+async def test_a_call_the_sidecar_abandons_commits_nothing(
+    asgi_app: FastAPI, http_app: httpx.AsyncClient, sidecar: FakeSidecar
+) -> None:
+    await _daprd_forwarding(http_app, "Push", {"item": {"a": 1}})
+    sidecar.gate = asyncio.Event()  # the next commit waits, as during a placement rebalance
+    body_sent = False
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal body_sent
+        if not body_sent:
+            body_sent = True
+            return {"type": "http.request", "body": b'{"count": 1}', "more_body": False}
+        await asyncio.sleep(0.1)
+        return {"type": "http.disconnect"}  # daprd gave up on the call
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": "/actors/PushPopActor/q/method/Pop",
+        "raw_path": b"/actors/PushPopActor/q/method/Pop",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+        "server": ("app", 80),
+        "client": ("daprd", 1234),
+    }
+    await asyncio.wait_for(asgi_app(scope, receive, send), 5)
+    assert sent == []
+    sidecar.gate.set()
+    (message,) = await _daprd_forwarding(http_app, "Pop", None)
+    assert message["item"] == {"a": 1}  # the abandoned pop took nothing

@@ -5,6 +5,7 @@ Host :class:`PushPopActor` in a FastAPI app with :func:`register_actor`; call it
 operation runs through push-pop-core's ``execute`` over the actor's Dapr state.
 """
 
+from ._abandon import CancelAbandonedCalls
 from ._actor import ACTOR_TYPE, PushPopActor, PushPopActorInterface
 from ._errors import PushPopActorError, queue_error
 from ._hosting import actor_runtime_config, queue_proxy, register_actor
@@ -18,6 +19,7 @@ __all__ = [
     "ACTOR_TYPE",
     "SIDECAR_TOKEN_HEADER",
     "ActorStateStore",
+    "CancelAbandonedCalls",
     "PlainJSONSerializer",
     "PushPopActor",
     "PushPopActorError",

@@ -22,6 +22,7 @@ from dapr.ext.fastapi import DaprActor
 from fastapi import FastAPI
 from push_pop_core import check_queue_id
 
+from ._abandon import CancelAbandonedCalls
 from ._actor import ACTOR_TYPE, PushPopActor, PushPopActorInterface
 from ._serializer import PlainJSONSerializer
 from ._token import require_sidecar_token
@@ -33,7 +34,7 @@ def actor_runtime_config(
     *,
     idle_timeout: timedelta = timedelta(minutes=15),
     scan_interval: timedelta = timedelta(seconds=30),
-    drain_timeout: timedelta = timedelta(seconds=10),
+    drain_timeout: timedelta = timedelta(seconds=2),
 ) -> ActorRuntimeConfig:
     """Actor settings that suit a queue.
 
@@ -62,13 +63,15 @@ def register_actor(
 ) -> DaprActor:
     """Serve :class:`PushPopActor` from ``app`` (call before the app starts).
 
-    Adds the Dapr actor routes (``/dapr/config``, ``/actors/...``), guards them with the sidecar
+    Adds the Dapr actor routes (``/dapr/config``, ``/actors/...``), cancels actor calls the
+    sidecar abandons (:class:`CancelAbandonedCalls`), guards the routes with the sidecar
     token (``api_token``, default env ``APP_API_TOKEN``; no guard when neither is set), sets the
     actor runtime config (``actor_config``, default :func:`actor_runtime_config`; it is global
     to the process, so pass one that also covers your own actor types), and registers the actor
     with :class:`PlainJSONSerializer` for messages and state when the app starts.
     """
-    require_sidecar_token(app, api_token)
+    app.add_middleware(CancelAbandonedCalls)
+    require_sidecar_token(app, api_token)  # added last: the outermost check
     ActorRuntime.set_actor_config(actor_config or actor_runtime_config())
     dapr_actor = DaprActor(app)
     timeout = http_timeout_seconds or settings.DAPR_HTTP_TIMEOUT_SECONDS
