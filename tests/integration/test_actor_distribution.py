@@ -227,4 +227,4 @@ async def test_killing_an_instance_mid_stream_loses_no_push_and_repeats_no_pop(
     for k, order in seen.per_queue.items():
         assert order == sorted(order), f"queue {k} was popped out of order"
     assert pushed[False] <= seen.leased, sorted(pushed[False] - seen.leased)
-    assert len(seen.acknowledged) > 5 * STREAM_QUEUES, "the stream made progress"
+    assert len(seen.acknowledged) > 2 * STREAM_QUEUES, "the stream made progress"

@@ -79,7 +79,8 @@ def test_a_graceful_restart_keeps_messages_order_and_leases(
     stack.start_instance(0)
 
     stats = queue("Stats")
-    assert (stats["ready"], stats["in_flight"]) == (298, 2)
+    assert stats["ready"] + stats["in_flight"] == 300
+    assert stats["in_flight"] >= 1  # the short lease may already be over, if the restart was slow
     # The short lease expires while the queue is back: its message returns to the front.
     time.sleep(max(0.0, short_lease["lock_expires_at"] - time.time()) + 0.2)
     (again,) = queue("Pop")
