@@ -11,7 +11,6 @@ import os
 
 import uvicorn
 from fastapi import FastAPI
-
 from push_pop_actor import register_actor
 
 app = FastAPI(title="push-pop actor app")
