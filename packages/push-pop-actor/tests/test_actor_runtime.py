@@ -304,6 +304,14 @@ async def test_dispatch_answers_results() -> None:
     assert [m["item"] for m in answer["result"]["items"]] == [{"a": 1}]
 
 
+async def test_dispatch_reports_how_the_counters_grew() -> None:
+    rt = Runtime()
+    answer = await rt.call("q", "Dispatch", {"op": "push", "payload": {"item": {"a": 1}}})
+    assert answer["counts"] == {"pushed": 1}
+    answer = await rt.call("q", "Dispatch", {"op": "peek", "payload": {}})
+    assert "counts" not in answer
+
+
 async def test_dispatch_answers_errors_with_their_status() -> None:
     rt = Runtime()
     await rt.call("q", "Push", {"item": {"a": 1}})

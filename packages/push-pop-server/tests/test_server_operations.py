@@ -64,6 +64,21 @@ async def test_metrics_count_requests_operations_and_messages(client: httpx.Asyn
     assert "process_cpu_seconds_total" in text or "python_info" in text
 
 
+async def test_metrics_count_expired_and_dead_lettered_messages(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.put("/queue/q/config", json={"max_deliveries": 1})
+    await client.post("/queue/q/push", json={"items": [{"item": {}}, {"item": {}}]})
+    await client.post("/queue/q/pop?require_ack=true&count=2&ttl_seconds=1")
+    await asyncio.sleep(1.1)
+    # The next operation returns the expired leases: past max_deliveries, to the dead letters.
+    stats = (await client.get("/queue/q/stats")).json()
+    assert stats["dead_letters"] == 2
+    text = (await client.get("/metrics")).text
+    assert 'push_pop_messages_total{event="expired"} 2.0' in text
+    assert 'push_pop_messages_total{event="dead_lettered"} 2.0' in text
+
+
 async def test_unmatched_paths_share_one_metrics_label(client: httpx.AsyncClient) -> None:
     for n in range(3):
         await client.get(f"/random/{n}")

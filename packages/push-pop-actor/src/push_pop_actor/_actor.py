@@ -20,6 +20,7 @@ from push_pop_core import (
     InvalidArgumentError,
     PushPopError,
     QueueEngine,
+    Totals,
     check_queue_id,
     execute,
 )
@@ -155,6 +156,12 @@ class PushPopActor(Actor, PushPopActorInterface):
     def __init__(self, ctx: ActorRuntimeContext, actor_id: ActorId) -> None:
         super().__init__(ctx, actor_id)
         self._engine: QueueEngine | None = None
+        self._counts: dict[str, int] = {}
+
+    def _count(self, queue_id: str, grown: Totals) -> None:
+        for name, value in grown.to_wire().items():
+            if value:
+                self._counts[name] = self._counts.get(name, 0) + value
 
     async def _on_activate(self) -> None:
         # An invalid queue id gets no engine: every call answers the reason.
@@ -170,7 +177,7 @@ class PushPopActor(Actor, PushPopActorInterface):
             store = ActorStateStore(
                 self.runtime_ctx.dapr_client, self.runtime_ctx.actor_type_info.type_name, queue_id
             )
-            self._engine = QueueEngine(store, queue_id=queue_id)
+            self._engine = QueueEngine(store, queue_id=queue_id, on_commit=self._count)
         return self._engine
 
     async def _run(self, operation: str, payload: object) -> JSON:
@@ -251,6 +258,11 @@ class PushPopActor(Actor, PushPopActorInterface):
             operation = data.get("op")
             if not isinstance(operation, str):
                 raise InvalidArgumentError("must be an operation name", field="op")
-            return {"result": await self._run(operation, data.get("payload"))}
+            self._counts = {}
+            result = await self._run(operation, data.get("payload"))
+            # How the queue's lifetime counters grew, expiries included, for the server's metrics.
+            return (
+                {"result": result, "counts": self._counts} if self._counts else {"result": result}
+            )
         except PushPopError as exc:
             return {**exc.to_body(), "status": exc.status}

@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = Settings.from_env() if settings is None else settings
     backend = _backend(settings)
     state = AppState(settings=settings, backend=backend, metrics=Metrics(backend.name))
+    backend.on_counts = state.metrics.count_messages
     app = FastAPI(
         title="push-pop",
         version=__version__,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ from push_pop_core import (
     QueueHost,
     SqliteDatabase,
     StoreUnavailableError,
+    Totals,
     check_queue_id,
     error_from_body,
     execute,
@@ -26,6 +28,8 @@ from push_pop_core import (
 __all__ = ["ACTOR_TYPE", "DISPATCH_METHOD", "DaprBackend", "EmbeddedBackend", "QueueBackend"]
 
 JSON = dict[str, Any]
+CountsSink = Callable[[Mapping[str, object]], None]
+"""Receives how much the engine's counters (pushed, popped, ...) grew in one operation."""
 ACTOR_TYPE = "PushPopActor"
 DISPATCH_METHOD = "Dispatch"
 
@@ -34,6 +38,7 @@ class QueueBackend(Protocol):
     """Runs wire operations of push-pop-core against some home of the queues' state."""
 
     name: str
+    on_counts: CountsSink | None
 
     async def call(self, queue_id: str, op: str, payload: JSON) -> JSON:
         """Run ``op`` on ``queue_id``; raises a :class:`PushPopError` on failure."""
@@ -58,6 +63,7 @@ class EmbeddedBackend:
     name = "embedded"
 
     def __init__(self, data_dir: Path) -> None:
+        self.on_counts: CountsSink | None = None
         self.path = Path(data_dir) / "push-pop.db"
         self._db: SqliteDatabase | None = None
         self._host: QueueHost | None = None
@@ -65,8 +71,12 @@ class EmbeddedBackend:
     def _database(self) -> tuple[SqliteDatabase, QueueHost]:
         if self._db is None or self._host is None:
             self._db = SqliteDatabase(self.path)
-            self._host = QueueHost(self._db.store)
+            self._host = QueueHost(self._db.store, on_commit=self._counted)
         return self._db, self._host
+
+    def _counted(self, queue_id: str, grown: Totals) -> None:
+        if self.on_counts is not None:
+            self.on_counts(grown.to_wire())
 
     async def call(self, queue_id: str, op: str, payload: JSON) -> JSON:
         _, host = self._database()
@@ -79,7 +89,7 @@ class EmbeddedBackend:
         db, _ = self._database()
         try:
             await db.open()
-        except OSError as exc:
+        except (OSError, StoreUnavailableError) as exc:
             message = f"cannot open the embedded store {self.path}: {exc}"
             raise StoreUnavailableError(message) from exc
 
@@ -87,13 +97,12 @@ class EmbeddedBackend:
         db, _ = self._database()
         try:
             await db.ping()
-        except OSError as exc:
+        except (OSError, StoreUnavailableError) as exc:
             raise StoreUnavailableError(f"the embedded store {self.path} failed: {exc}") from exc
 
     async def aclose(self) -> None:
         db, self._db, self._host = self._db, None, None
         if db is not None:
-            # SqliteDatabase.close() connects first; a store that never opened may fail to.
             with contextlib.suppress(OSError, StoreUnavailableError):
                 await db.close()
 
@@ -119,6 +128,7 @@ class DaprBackend:
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        self.on_counts: CountsSink | None = None
         self.base_url = f"http://127.0.0.1:{port}"
         self._transport = transport
         self._headers = {"content-type": "application/json"}
@@ -158,6 +168,9 @@ class DaprBackend:
         if isinstance(envelope, dict):
             result = envelope.get("result")
             if isinstance(result, dict):
+                counts = envelope.get("counts")
+                if isinstance(counts, dict) and self.on_counts is not None:
+                    self.on_counts(counts)
                 return result
             if isinstance(envelope.get("error"), dict):
                 raise error_from_body(envelope)

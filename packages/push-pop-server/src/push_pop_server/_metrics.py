@@ -8,6 +8,7 @@ from ``max_deliveries`` happen inside the engine and show in each queue's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from prometheus_client import (
@@ -44,13 +45,12 @@ _REQUEST_BUCKETS = (*_LATENCY_BUCKETS, 30.0, 60.0)
 
 # Which field of an operation's result counts messages, and as what.
 _MESSAGE_EVENTS: dict[str, tuple[str, str | None]] = {
-    "push": ("pushed", "items_pushed"),
-    "pop": ("popped", None),
-    "lease": ("popped", None),
-    "acknowledge": ("acknowledged", "items_acknowledged"),
-    "dead_letter": ("dead_lettered", None),
     "redrive": ("redriven", "items_redriven"),
 }
+"""Events read off an operation's result. The rest come from the engine's own counters."""
+
+_ENGINE_EVENTS = ("pushed", "popped", "acknowledged", "expired", "dead_lettered")
+"""What the engine reports after each commit (expiries and max_deliveries included)."""
 
 
 class Metrics:
@@ -88,7 +88,7 @@ class Metrics:
             ["event"],
             registry=self.registry,
         )
-        for event, _ in _MESSAGE_EVENTS.values():
+        for event in (*_ENGINE_EVENTS, *(e for e, _ in _MESSAGE_EVENTS.values())):
             self.messages.labels(event)
         self.long_polls = Gauge(
             "push_pop_long_polls_waiting",
@@ -115,6 +115,13 @@ class Metrics:
             count = value if isinstance(value, int) else 0
         if count:
             self.messages.labels(event).inc(count)
+
+    def count_messages(self, counts: Mapping[str, object]) -> None:
+        """Add how much the engine's lifetime counters grew in one operation."""
+        for event in _ENGINE_EVENTS:
+            value = counts.get(event)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                self.messages.labels(event).inc(value)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
