@@ -101,15 +101,18 @@ class RunningServer:
             env.pop("PUSH_POP_API_TOKEN")
         command = [sys.executable, "-m", "push_pop_server", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--data-dir", str(data_dir)]
-        self.process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+        # The server logs a JSON line per request: to a file, so a full pipe never blocks it.
+        self.log_path = data_dir / "server.log"
+        self._log = self.log_path.open("w")
+        self.process = subprocess.Popen(command, env=env, stderr=self._log, text=True)
         self._wait_until_healthy()
 
     def _wait_until_healthy(self) -> None:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                _, errors = self.process.communicate()
-                raise RuntimeError(f"the server exited: {errors}")
+                self._log.close()
+                raise RuntimeError(f"the server exited: {self.log_path.read_text()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
                     return
@@ -120,10 +123,11 @@ class RunningServer:
     def stop(self) -> None:
         self.process.terminate()
         try:
-            self.process.communicate(timeout=10)
+            self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.communicate()
+            self.process.wait()
+        self._log.close()
 
     def client(self) -> PushPopClient:
         return PushPopClient(self.url)
