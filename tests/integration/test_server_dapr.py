@@ -144,3 +144,25 @@ async def test_a_missing_sidecar_is_503_and_recovers(
         stack.start_instance(1, app=False, sidecar=True)
     popped = (await consumer.post("/queue/q-outage/pop")).json()["items"]
     assert [m["item"] for m in popped] == [{"kept": True}]
+
+
+async def test_the_client_sdk_round_trips_through_both_instances(stack: DevStack) -> None:
+    from push_pop_client import AsyncPushPopClient, PushEntry
+
+    first, second = stack.instances
+    item = {"date": "2024-01-01", "duration": "5m", "big": 2**64, "text": "héllo"}
+    async with (
+        AsyncPushPopClient(first.app_url, token=REST_TOKEN) as producer,
+        AsyncPushPopClient(second.app_url, token=REST_TOKEN) as consumer,
+    ):
+        pushed = producer.queue("sdk-dapr")
+        popped = consumer.queue("sdk-dapr")
+        await pushed.push(item, priority=1)
+        await pushed.push_many([PushEntry({"n": 0}, priority=0), PushEntry({"n": 1}, priority=0)])
+        (lease,) = await popped.lease(ttl_seconds=30)
+        assert lease.item == {"n": 0} and lease.lock_id is not None
+        assert await popped.ack(lease.lock_id) == 1
+        rest = await popped.pop(count=5)
+        assert [m.item for m in rest] == [{"n": 1}, item]
+        stats = await pushed.stats()
+        assert (stats.ready, stats.in_flight, stats.totals.acknowledged) == (0, 0, 1)

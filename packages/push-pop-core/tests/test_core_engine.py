@@ -122,6 +122,29 @@ async def test_fifo_within_a_priority_across_many_segments(engine: QueueEngine) 
     assert got == list(range(450))
 
 
+async def test_pops_across_segment_edges_never_drop_the_rest_of_a_priority(
+    engine: QueueEngine,
+) -> None:
+    # The original library kept a count beside its segments; when they disagreed, a pop
+    # dropped the whole priority. Here counts and segments move together, at every edge.
+    expected: list[int] = []
+    got: list[int] = []
+    n = 0
+    for pushes, pops in [(99, 98), (3, 4), (100, 100), (250, 1), (1, 251), (7, 0), (0, 7)]:
+        if pushes:
+            await engine.push([PushEntry({"i": n + i}, 4) for i in range(pushes)])
+            expected.extend(range(n, n + pushes))
+            n += pushes
+        while pops:
+            batch = await engine.pop(min(pops, 1000))
+            got.extend(m.item["i"] for m in batch)
+            pops -= len(batch)
+            if not batch:
+                break
+        assert (await engine.stats()).ready == len(expected) - len(got)
+    assert got == expected
+
+
 async def test_empty_queue_pops_an_empty_list(engine: QueueEngine) -> None:
     assert await engine.pop() == []
 
