@@ -3,7 +3,8 @@
 Every route checks the queue id, reads its query parameters and body itself (see
 ``_input``), runs one push-pop-core operation through the backend and answers its JSON.
 Parameters are declared to OpenAPI through ``openapi_extra`` rather than the signature, so
-FastAPI never coerces a value before push-pop-core's checks see it.
+FastAPI never coerces a value before push-pop-core's checks see it. The queue routes are one
+table, ``_QUEUE_ROUTES``: all but pop and peek share one handler.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from push_pop_core import InvalidArgumentError, PushPopError, check_queue_id
+from pydantic import BaseModel
 from starlette.responses import Response
 from starlette.types import Receive
 
@@ -74,31 +78,9 @@ async def _answer(request: Request, op: str, payload: JSON) -> Response:
     return JSONResponse(await _run(request, request.path_params["queue_id"], op, payload))
 
 
-# ------------------------------------------------------------------------------ messages
+# ------------------------------------------------------------------------------ queue routes
 
 
-@router.post(
-    f"{QUEUE}/push",
-    operation_id="push",
-    summary="Push one item, or a batch of 1-1000 (all or nothing)",
-    response_model=s.PushResult,
-    responses=s.errors(413, 429),
-    openapi_extra=s.query() | s.body("push"),
-)
-async def push(request: Request) -> Response:
-    _queue_id(request)
-    Query(request, ())
-    return await _answer(request, "push", await _body(request, app_state(request)))
-
-
-@router.post(
-    f"{QUEUE}/pop",
-    operation_id="pop",
-    summary="Pop up to `count` messages, or lease them with require_ack; optionally wait",
-    response_model=s.Messages,
-    responses=s.errors(423),
-    openapi_extra=s.query("count", "require_ack", "ttl_seconds", "exclusive", "wait_seconds"),
-)
 async def pop(request: Request) -> Response:
     state = app_state(request)
     queue_id = _queue_id(request)
@@ -151,15 +133,8 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
-@router.get(
-    f"{QUEUE}/peek",
-    operation_id="peek",
-    summary="The next messages in pop order, without removing them",
-    response_model=s.Messages,
-    responses=s.errors(),
-    openapi_extra=s.query("count", "priority", count=1),
-)
 async def peek(request: Request) -> Response:
+    # Unlike the table's other query routes, peek checks its integers before the body.
     _queue_id(request)
     query = Query(request, ("count", "priority"))
     payload: JSON = {"count": query.integer("count"), "priority": query.integer("priority")}
@@ -167,191 +142,203 @@ async def peek(request: Request) -> Response:
     return await _answer(request, "peek", payload)
 
 
-# ------------------------------------------------------------------------------ leases
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-@router.post(
-    f"{QUEUE}/acknowledge",
-    operation_id="acknowledge",
-    summary="Settle leases for good (one lock id or a list; all or nothing)",
-    response_model=s.Acknowledged,
-    responses=s.errors(410, 413),
-    openapi_extra=s.query() | s.body("acknowledge"),
+@dataclass(frozen=True)
+class _Route:
+    """One ``/queue/{queue_id}...`` route: what OpenAPI says of it and what its handler reads.
+
+    Without an ``endpoint`` the handler is the common one: it checks the queue id and the
+    query names, then either reads the JSON ``body`` object or refuses any body and passes the
+    query parameters as integers, and runs ``op``.
+    """
+
+    method: str
+    path: str
+    """After ``/queue/{queue_id}``."""
+    op: str
+    """The push-pop-core operation; also the ``operation_id`` unless one is given."""
+    summary: str
+    model: type[BaseModel]
+    errors: tuple[int, ...] = ()
+    """Error statuses beyond 400, 401, 404 and 503."""
+    query: tuple[str, ...] = ()
+    defaults: dict[str, int] = field(default_factory=dict)
+    """Query parameter defaults, for OpenAPI only."""
+    body: Literal["none", "required", "optional"] = "none"
+    operation_id: str = ""
+    endpoint: Endpoint | None = None
+
+    @property
+    def name(self) -> str:
+        """The operation id, which also names the route and its handler."""
+        return self.operation_id or self.op
+
+    def openapi_extra(self) -> JSON:
+        extra = s.query(*self.query, **self.defaults)
+        if self.body != "none":
+            extra |= s.body(self.op, required=self.body == "required")
+        return extra
+
+    def handler(self) -> Endpoint:
+        if self.endpoint is not None:
+            return self.endpoint
+        op, names, body = self.op, self.query, self.body
+
+        async def handle(request: Request) -> Response:
+            _queue_id(request)
+            query = Query(request, names)
+            state = app_state(request)
+            if body == "none":
+                await _no_body(request, state)
+                payload = {name: query.integer(name) for name in names}
+            else:
+                payload = await _body(request, state, required=body == "required")
+            return await _answer(request, op, payload)
+
+        handle.__name__ = handle.__qualname__ = self.name
+        return handle
+
+
+_LEASE_ERRORS = (410, 413)
+_QUEUE_ROUTES = (
+    # messages
+    _Route(
+        "POST",
+        "/push",
+        "push",
+        "Push one item, or a batch of 1-1000 (all or nothing)",
+        s.PushResult,
+        (413, 429),
+        body="required",
+    ),
+    _Route(
+        "POST",
+        "/pop",
+        "pop",
+        "Pop up to `count` messages, or lease them with require_ack; optionally wait",
+        s.Messages,
+        (423,),
+        query=("count", "require_ack", "ttl_seconds", "exclusive", "wait_seconds"),
+        endpoint=pop,
+    ),
+    _Route(
+        "GET",
+        "/peek",
+        "peek",
+        "The next messages in pop order, without removing them",
+        s.Messages,
+        query=("count", "priority"),
+        defaults={"count": 1},
+        endpoint=peek,
+    ),
+    # leases
+    _Route(
+        "POST",
+        "/acknowledge",
+        "acknowledge",
+        "Settle leases for good (one lock id or a list; all or nothing)",
+        s.Acknowledged,
+        _LEASE_ERRORS,
+        body="required",
+    ),
+    _Route(
+        "POST",
+        "/nack",
+        "nack",
+        "Return a leased message to the front of its priority (or of a new one)",
+        s.Success,
+        _LEASE_ERRORS,
+        body="required",
+    ),
+    _Route(
+        "POST",
+        "/extend-lock",
+        "extend_lock",
+        "Move a lease's expiry to now + ttl_seconds",
+        s.LockExtended,
+        _LEASE_ERRORS,
+        body="required",
+    ),
+    _Route(
+        "POST",
+        "/deadletter",
+        "dead_letter",
+        "Move a leased message to the dead-letter list",
+        s.Success,
+        _LEASE_ERRORS,
+        body="required",
+    ),
+    # inspection
+    _Route(
+        "GET",
+        "/stats",
+        "stats",
+        "Depth per priority, leases, dead letters, oldest ages and lifetime counters",
+        s.QueueStats,
+    ),
+    # dead letters
+    _Route(
+        "GET",
+        "/dead-letters",
+        "dead_letters",
+        "The oldest dead letters, with the reason of each",
+        s.Messages,
+        query=("count",),
+        defaults={"count": 100},
+    ),
+    _Route(
+        "POST",
+        "/dead-letters/redrive",
+        "redrive",
+        "Move dead letters (all, or the oldest `count`) back to the queue",
+        s.Redriven,
+        (413, 429),
+        body="optional",
+    ),
+    _Route("DELETE", "/dead-letters", "purge_dead_letters", "Drop every dead letter", s.Purged),
+    # whole queue
+    _Route(
+        "POST",
+        "/purge",
+        "purge",
+        "Drop one priority's ready messages, or (without one) all messages and leases",
+        s.Purged,
+        query=("priority",),
+    ),
+    _Route(
+        "DELETE",
+        "",
+        "delete",
+        "Delete the queue: messages, leases, dead letters, settings and counters",
+        s.Purged,
+        operation_id="delete_queue",
+    ),
+    _Route("GET", "/config", "get_config", "The queue's settings", s.QueueConfig),
+    _Route(
+        "PUT",
+        "/config",
+        "set_config",
+        "Change some of the queue's settings; answers the full settings",
+        s.QueueConfig,
+        (413,),
+        body="required",
+    ),
 )
-async def acknowledge(request: Request) -> Response:
-    _queue_id(request)
-    Query(request, ())
-    return await _answer(request, "acknowledge", await _body(request, app_state(request)))
 
-
-@router.post(
-    f"{QUEUE}/nack",
-    operation_id="nack",
-    summary="Return a leased message to the front of its priority (or of a new one)",
-    response_model=s.Success,
-    responses=s.errors(410, 413),
-    openapi_extra=s.query() | s.body("nack"),
-)
-async def nack(request: Request) -> Response:
-    _queue_id(request)
-    Query(request, ())
-    return await _answer(request, "nack", await _body(request, app_state(request)))
-
-
-@router.post(
-    f"{QUEUE}/extend-lock",
-    operation_id="extend_lock",
-    summary="Move a lease's expiry to now + ttl_seconds",
-    response_model=s.LockExtended,
-    responses=s.errors(410, 413),
-    openapi_extra=s.query() | s.body("extend_lock"),
-)
-async def extend_lock(request: Request) -> Response:
-    _queue_id(request)
-    Query(request, ())
-    return await _answer(request, "extend_lock", await _body(request, app_state(request)))
-
-
-@router.post(
-    f"{QUEUE}/deadletter",
-    operation_id="dead_letter",
-    summary="Move a leased message to the dead-letter list",
-    response_model=s.Success,
-    responses=s.errors(410, 413),
-    openapi_extra=s.query() | s.body("dead_letter"),
-)
-async def dead_letter(request: Request) -> Response:
-    _queue_id(request)
-    Query(request, ())
-    return await _answer(request, "dead_letter", await _body(request, app_state(request)))
-
-
-# ------------------------------------------------------------------------------ inspection
-
-
-@router.get(
-    f"{QUEUE}/stats",
-    operation_id="stats",
-    summary="Depth per priority, leases, dead letters, oldest ages and lifetime counters",
-    response_model=s.QueueStats,
-    responses=s.errors(),
-    openapi_extra=s.query(),
-)
-async def stats(request: Request) -> Response:
-    _queue_id(request)
-    Query(request, ())
-    await _no_body(request, app_state(request))
-    return await _answer(request, "stats", {})
-
-
-# ------------------------------------------------------------------------------ dead letters
-
-
-@router.get(
-    f"{QUEUE}/dead-letters",
-    operation_id="dead_letters",
-    summary="The oldest dead letters, with the reason of each",
-    response_model=s.Messages,
-    responses=s.errors(),
-    openapi_extra=s.query("count", count=100),
-)
-async def dead_letters(request: Request) -> Response:
-    _queue_id(request)
-    query = Query(request, ("count",))
-    await _no_body(request, app_state(request))
-    return await _answer(request, "dead_letters", {"count": query.integer("count")})
-
-
-@router.post(
-    f"{QUEUE}/dead-letters/redrive",
-    operation_id="redrive",
-    summary="Move dead letters (all, or the oldest `count`) back to the queue",
-    response_model=s.Redriven,
-    responses=s.errors(413, 429),
-    openapi_extra=s.query() | s.body("redrive", required=False),
-)
-async def redrive(request: Request) -> Response:
-    _queue_id(request)
-    Query(request, ())
-    body = await _body(request, app_state(request), required=False)
-    return await _answer(request, "redrive", body)
-
-
-@router.delete(
-    f"{QUEUE}/dead-letters",
-    operation_id="purge_dead_letters",
-    summary="Drop every dead letter",
-    response_model=s.Purged,
-    responses=s.errors(),
-    openapi_extra=s.query(),
-)
-async def purge_dead_letters(request: Request) -> Response:
-    _queue_id(request)
-    Query(request, ())
-    await _no_body(request, app_state(request))
-    return await _answer(request, "purge_dead_letters", {})
-
-
-# ------------------------------------------------------------------------------ whole queue
-
-
-@router.post(
-    f"{QUEUE}/purge",
-    operation_id="purge",
-    summary="Drop one priority's ready messages, or (without one) all messages and leases",
-    response_model=s.Purged,
-    responses=s.errors(),
-    openapi_extra=s.query("priority"),
-)
-async def purge(request: Request) -> Response:
-    _queue_id(request)
-    query = Query(request, ("priority",))
-    await _no_body(request, app_state(request))
-    return await _answer(request, "purge", {"priority": query.integer("priority")})
-
-
-@router.delete(
-    QUEUE,
-    operation_id="delete_queue",
-    summary="Delete the queue: messages, leases, dead letters, settings and counters",
-    response_model=s.Purged,
-    responses=s.errors(),
-    openapi_extra=s.query(),
-)
-async def delete_queue(request: Request) -> Response:
-    _queue_id(request)
-    Query(request, ())
-    await _no_body(request, app_state(request))
-    return await _answer(request, "delete", {})
-
-
-@router.get(
-    f"{QUEUE}/config",
-    operation_id="get_config",
-    summary="The queue's settings",
-    response_model=s.QueueConfig,
-    responses=s.errors(),
-    openapi_extra=s.query(),
-)
-async def get_config(request: Request) -> Response:
-    _queue_id(request)
-    Query(request, ())
-    await _no_body(request, app_state(request))
-    return await _answer(request, "get_config", {})
-
-
-@router.put(
-    f"{QUEUE}/config",
-    operation_id="set_config",
-    summary="Change some of the queue's settings; answers the full settings",
-    response_model=s.QueueConfig,
-    responses=s.errors(413),
-    openapi_extra=s.query() | s.body("set_config"),
-)
-async def set_config(request: Request) -> Response:
-    _queue_id(request)
-    Query(request, ())
-    return await _answer(request, "set_config", await _body(request, app_state(request)))
+for _route in _QUEUE_ROUTES:
+    router.add_api_route(
+        QUEUE + _route.path,
+        _route.handler(),
+        methods=[_route.method],
+        name=_route.name,
+        operation_id=_route.name,
+        summary=_route.summary,
+        response_model=_route.model,
+        responses=s.errors(*_route.errors),
+        openapi_extra=_route.openapi_extra(),
+    )
 
 
 # ------------------------------------------------------------------------------ operations
