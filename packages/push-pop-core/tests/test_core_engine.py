@@ -594,3 +594,23 @@ async def test_closing_a_database_that_never_opened_touches_nothing(tmp_path: Pa
     db = SqliteDatabase(tmp_path / "never" / "q.db")
     await db.close()
     assert not (tmp_path / "never").exists()
+
+
+async def test_a_database_in_the_first_layout_is_migrated(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE push_pop_state (queue_id TEXT NOT NULL, key TEXT NOT NULL, "
+        "value BLOB NOT NULL, PRIMARY KEY (queue_id, key)) WITHOUT ROWID"
+    )
+    memory = MemoryStore()
+    await QueueEngine(memory).push([PushEntry({"kept": True}, 2)])
+    old.executemany("INSERT INTO push_pop_state VALUES ('q', ?, ?)", list(memory.data.items()))
+    old.commit()
+    old.close()
+    db = SqliteDatabase(path)
+    (message,) = await QueueEngine(db.store("q")).pop()
+    assert message.item == {"kept": True} and message.priority == 2
+    await db.close()

@@ -22,14 +22,40 @@ __all__ = ["SqliteDatabase", "SqliteStore"]
 
 T = TypeVar("T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS push_pop_state (
+_TABLE = "push_pop_kv"
+# A rowid table: segment values (up to 64 KiB) live in the table's rows, while the
+# (queue_id, key) index holds only small entries, so a lookup never compares or copies a
+# value. (A WITHOUT ROWID table put whole segments in the key B-tree: deep files, and every
+# key comparison copied a value; lookups slowed down as the file grew.)
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {_TABLE} (
     queue_id TEXT NOT NULL,
     key      TEXT NOT NULL,
     value    BLOB NOT NULL,
-    PRIMARY KEY (queue_id, key)
-) WITHOUT ROWID
+    UNIQUE (queue_id, key)
+)
 """
+_OLD_TABLE = "push_pop_state"
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Move the rows of the first layout's WITHOUT ROWID table into the current table."""
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_OLD_TABLE,)
+    ).fetchone()
+    if found is None:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            f"INSERT OR REPLACE INTO {_TABLE} (queue_id, key, value) "
+            f"SELECT queue_id, key, value FROM {_OLD_TABLE}"
+        )
+        conn.execute(f"DROP TABLE {_OLD_TABLE}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 class SqliteDatabase:
@@ -52,6 +78,7 @@ class SqliteDatabase:
             conn.execute("PRAGMA mmap_size=1073741824")
             conn.execute("PRAGMA cache_size=-65536")
             conn.execute(_SCHEMA)
+            _migrate(conn)
             self._local.conn = conn
         return conn
 
@@ -74,7 +101,7 @@ class SqliteDatabase:
     async def read(self, queue_id: str, key: str) -> bytes | None:
         def fn(conn: sqlite3.Connection) -> bytes | None:
             row = conn.execute(
-                "SELECT value FROM push_pop_state WHERE queue_id = ? AND key = ?",
+                f"SELECT value FROM {_TABLE} WHERE queue_id = ? AND key = ?",
                 (queue_id, key),
             ).fetchone()
             return None if row is None else bytes(row[0])
@@ -90,11 +117,11 @@ class SqliteDatabase:
             try:
                 if deletes:
                     conn.executemany(
-                        "DELETE FROM push_pop_state WHERE queue_id = ? AND key = ?", deletes
+                        f"DELETE FROM {_TABLE} WHERE queue_id = ? AND key = ?", deletes
                     )
                 if upserts:
                     conn.executemany(
-                        "INSERT INTO push_pop_state (queue_id, key, value) VALUES (?, ?, ?) "
+                        f"INSERT INTO {_TABLE} (queue_id, key, value) VALUES (?, ?, ?) "
                         "ON CONFLICT (queue_id, key) DO UPDATE SET value = excluded.value",
                         upserts,
                     )
@@ -107,7 +134,7 @@ class SqliteDatabase:
 
     async def queue_ids(self) -> list[str]:
         def fn(conn: sqlite3.Connection) -> list[str]:
-            rows = conn.execute("SELECT DISTINCT queue_id FROM push_pop_state").fetchall()
+            rows = conn.execute(f"SELECT DISTINCT queue_id FROM {_TABLE}").fetchall()
             return [str(r[0]) for r in rows]
 
         return await self._run(fn)
