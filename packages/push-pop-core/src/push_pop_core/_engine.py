@@ -219,9 +219,9 @@ class QueueEngine:
                 seq = meta.seq
                 meta.seq += 1
                 mid = str(seq)
-                # The stored item is parsed back from its JSON: the engine owns its copy,
-                # and the text is what gets written (never encoded twice).
-                rec: Record = [seq, now, 0, json.loads(text), None]
+                # The record keeps the item's JSON text: that is what gets written, and it
+                # is parsed once, when the message is delivered (the engine owns that copy).
+                rec: Record = [seq, now, 0, RawItem(text), None]
                 fresh.append((priority, rec, f"[{seq},{dumps(now)},0,{text},null]"))
                 ids.append(mid)
                 if key is not None and window > 0:
@@ -438,7 +438,7 @@ class QueueEngine:
             for dead in recs:
                 seq = meta.seq
                 meta.seq += 1
-                rec: Record = [seq, now, 0, dead[ITEM], record_id(dead)]
+                rec: Record = [seq, now, 0, _item(dead), record_id(dead)]
                 p = dead[DL_PRIO] if target is None else target
                 by_priority.setdefault(p, []).append((rec, encode_record(rec)))
             for p, group in by_priority.items():
@@ -570,6 +570,8 @@ class QueueEngine:
         meta.ready -= len(out)
         if out:
             txn.touch_meta()
+        for _, rec in out:
+            _item(rec)  # delivered: parse now, before a lease record stores it
         return out
 
     async def _peek_priority(self, txn: Txn, p: int, count: int) -> list[Record]:
@@ -771,7 +773,7 @@ class QueueEngine:
         meta = txn.meta
         recs = []
         for p, rec, reason in dead:
-            row = [rec[SEQ], rec[ENQ], rec[DELIV], rec[ITEM], record_id(rec), p, reason, now]
+            row = [rec[SEQ], rec[ENQ], rec[DELIV], _item(rec), record_id(rec), p, reason, now]
             recs.append((row, encode_record(row)))
         await self._chain_append(txn, "d", meta.dead, recs)
         meta.totals[_TOT_DEAD] += len(dead)
@@ -915,6 +917,23 @@ class QueueEngine:
             await self._timeline_add(txn, now, tombstones)
 
 
+class RawItem:
+    """An item pushed through this engine, kept as its JSON text until it is delivered."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _item(rec: Record) -> Any:
+    """The record's item as an object, parsing (once) an item still held as text."""
+    item = rec[ITEM]
+    if type(item) is RawItem:
+        item = rec[ITEM] = json.loads(item.text)
+    return item
+
+
 def _idem_ref(key: str) -> str:
     return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
 
@@ -935,7 +954,7 @@ def _message(
     """A message for the caller; its item is a copy unless the record leaves for good."""
     return Message(
         id=record_id(rec),
-        item=_copy(rec[ITEM]) if copy else rec[ITEM],
+        item=_copy(_item(rec)) if copy else _item(rec),
         priority=priority,
         deliveries=deliveries,
         enqueued_at=rec[ENQ],
@@ -947,7 +966,7 @@ def _message(
 def _dead_message(rec: Record) -> Message:
     return Message(
         id=str(rec[MID]),
-        item=_copy(rec[ITEM]),
+        item=_copy(_item(rec)),
         priority=rec[DL_PRIO],
         deliveries=rec[DELIV],
         enqueued_at=rec[ENQ],
