@@ -38,9 +38,13 @@ def app(make_app: AppFactory) -> FastAPI:
     return make_app()
 
 
+def asgi_client(app: FastAPI, **transport_options: Any) -> httpx.AsyncClient:
+    """An in-process client of ``app``, without its lifespan (the store opens on first use)."""
+    transport = httpx.ASGITransport(app=app, **transport_options)
+    return httpx.AsyncClient(transport=transport, base_url=BASE_URL)
+
+
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the app without its lifespan: the embedded store opens on first use."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+    async with asgi_client(app) as client:
         yield client

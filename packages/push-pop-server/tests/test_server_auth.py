@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from .conftest import BASE_URL, TOKEN, AppFactory
+from .conftest import TOKEN, AppFactory, asgi_client
 
 QUEUE_ROUTES = [
     ("POST", "/queue/q/push"),
@@ -47,8 +47,7 @@ def secured_app(make_app: AppFactory) -> FastAPI:
 
 @pytest.fixture
 async def anonymous(secured_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=secured_app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+    async with asgi_client(secured_app) as client:
         yield client
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from .conftest import BASE_URL, AppFactory
+from .conftest import AppFactory, asgi_client
 
 LIMIT = 4096
 
@@ -23,8 +23,7 @@ def small_app(make_app: AppFactory) -> FastAPI:
 
 @pytest.fixture
 async def small(small_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=small_app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+    async with asgi_client(small_app) as client:
         yield client
 
 

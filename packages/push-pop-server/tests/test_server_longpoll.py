@@ -11,7 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from .conftest import BASE_URL, AppFactory
+from .conftest import AppFactory, asgi_client
 
 
 @pytest.fixture
@@ -22,8 +22,7 @@ def slow_poll_app(make_app: AppFactory) -> FastAPI:
 
 @pytest.fixture
 async def slow(slow_poll_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=slow_poll_app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+    async with asgi_client(slow_poll_app) as client:
         yield client
 
 
@@ -113,8 +112,7 @@ async def test_pushes_elsewhere_are_found_by_the_periodic_recheck(
 ) -> None:
     """A push the waiting instance never sees (here: straight into the backend) is still found."""
     app = make_app(long_poll_interval=0.2)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+    async with asgi_client(app) as client:
 
         async def push_behind_its_back() -> None:
             await asyncio.sleep(0.3)
@@ -175,8 +173,7 @@ async def test_a_client_that_hangs_up_loses_no_message(slow_poll_app: FastAPI) -
     await asyncio.sleep(0.2)
     disconnect.set()
     await asyncio.wait_for(poll, timeout=5)
-    transport = httpx.ASGITransport(app=slow_poll_app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+    async with asgi_client(slow_poll_app) as client:
         await client.post("/queue/q/push", json={"item": {"kept": True}})
         await asyncio.sleep(0.1)
         stats = (await client.get("/queue/q/stats")).json()

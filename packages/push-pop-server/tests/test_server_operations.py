@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from push_pop_server._logging import JsonFormatter
 
-from .conftest import BASE_URL, AppFactory
+from .conftest import AppFactory, asgi_client
 
 
 async def test_health_is_ok(client: httpx.AsyncClient) -> None:
@@ -32,8 +32,7 @@ async def test_an_unusable_store_is_503_not_500(make_app: AppFactory, tmp_path: 
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     app = make_app(data_dir=blocker / "data")
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+    async with asgi_client(app) as client:
         ready = await client.get("/ready")
         push = await client.post("/queue/q/push", json={"item": {}})
     for response in (ready, push):
@@ -118,8 +117,7 @@ async def test_a_bug_answers_500_with_the_error_body_and_no_traceback(
         raise RuntimeError("simulated bug")
 
     app.state.push_pop.backend.call = broken
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+    async with asgi_client(app, raise_app_exceptions=False) as client:
         response = await client.post("/queue/q/push", json={"item": {}})
     assert response.status_code == 500
     error = response.json()["error"]
@@ -192,8 +190,7 @@ async def test_lifespan_opens_and_closes_the_store(app: FastAPI, tmp_path: Path)
     ]
     database = app.state.push_pop.backend.path
     assert database.exists()
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+    async with asgi_client(app) as client:
         response = await client.post("/queue/q/push", json={"item": {}})
     assert response.status_code == 200
 
@@ -203,8 +200,7 @@ async def test_data_survives_a_new_app_on_the_same_directory(
 ) -> None:
     for round_ in range(2):
         app = make_app(data_dir=tmp_path / "shared")
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        async with asgi_client(app) as client:
             if round_ == 0:
                 await client.post("/queue/q/push", json={"item": {"kept": 1}})
             else:
