@@ -614,3 +614,20 @@ async def test_a_database_in_the_first_layout_is_migrated(tmp_path: Path) -> Non
     (message,) = await QueueEngine(db.store("q")).pop()
     assert message.item == {"kept": True} and message.priority == 2
     await db.close()
+
+
+async def test_queue_host_keeps_one_engine_per_queue_and_drops_only_idle_ones() -> None:
+    db = push_pop_core.MemoryDatabase()
+    host = push_pop_core.QueueHost(db.store, max_engines=2)
+    first = host.engine("a")
+    assert host.engine("a") is first
+    first.busy += 1  # as during an operation
+    host.engine("b")
+    host.engine("c")
+    assert host.engine("a") is first  # busy: never dropped, so never duplicated
+    first.busy -= 1
+    host.engine("d")
+    host.engine("e")
+    assert len(host) == 2
+    with pytest.raises(InvalidArgumentError):
+        host.engine("bad id")
